@@ -1,0 +1,1 @@
+"""facegen's HTTP service: serves a published model from model_store. Never imports torch."""
