@@ -37,7 +37,9 @@ class InceptionFeatures:
         self.helper = FidHelper(str(weights), device=device)
 
     def __call__(self, images: torch.Tensor, batch: int = 50) -> np.ndarray:
-        feats = [self.helper.extract_feats(images[i:i + batch], data_range=(0, 255), quant=True)
+        h = self.helper
+        feats = [h.extract_feats(images[i:i + batch], data_range=(0, 255), resize_hw=h.resize_hw,
+                                 resample_mode=h.resample_mode, quant=True)
                  for i in range(0, len(images), batch)]
         return np.concatenate(feats).astype(np.float64)
 

@@ -3,7 +3,13 @@ import torch
 from torch import nn
 
 from training.models import (
-    CSPup, Discriminator, Generator, count_parameters, init_weights, make_activation, recalibrate_batchnorm,
+    CSPup,
+    Discriminator,
+    Generator,
+    count_parameters,
+    init_weights,
+    make_activation,
+    recalibrate_batchnorm,
 )
 
 
