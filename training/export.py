@@ -31,7 +31,9 @@ def export_onnx(G: torch.nn.Module, nz: int, path: Path, opset: int = 17) -> Non
         torch.onnx.export(
             G, (z,), str(path), dynamo=False, opset_version=opset, input_names=[INPUT_NAME],
             output_names=[OUTPUT_NAME], dynamic_axes={INPUT_NAME: {0: "N"}, OUTPUT_NAME: {0: "N"}},
-            do_constant_folding=True,
+            # No folding: BatchNorm stays a node and every initializer keeps its PyTorch name, so the file
+            # maps back to the module (bench/ rebuilds the torch twin from it); runtimes fuse Conv+BN anyway.
+            do_constant_folding=False,
         )
 
 
