@@ -125,8 +125,9 @@ class MicroBatcher:
                 continue
             z = np.concatenate([job.z for job in batch])
             n = len(z)
-            if getattr(self.engine, "fixed_batch", False) and n < self.max_batch:
-                z = np.concatenate([z, np.zeros((self.max_batch - n, *z.shape[1:]), z.dtype)])
+            size = self.engine.padded_size(n, self.max_batch)
+            if size > n:  # padding rows keep each face's bytes independent of what else is in the batch
+                z = np.concatenate([z, np.zeros((size - n, *z.shape[1:]), z.dtype)])
             started = time.perf_counter()
             try:
                 out = await asyncio.to_thread(self.engine.run, z)

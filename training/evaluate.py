@@ -55,7 +55,8 @@ def fid(a: np.ndarray, b: np.ndarray) -> float:
 def kid(a: np.ndarray, b: np.ndarray, subsets: int = 100, subset_size: int = 1000, seed: int = 0):
     """Unbiased MMD^2 with the cubic polynomial kernel (Binkowski et al.), averaged over subsets."""
     rng = np.random.default_rng(seed)
-    m = min(subset_size, len(a), len(b))
+    # Subsets of at most half the smaller set, so they differ and the spread means something.
+    m = min(subset_size, len(a) // 2, len(b) // 2)
     d = a.shape[1]
     values = []
     for _ in range(subsets):
@@ -110,7 +111,8 @@ def evaluate(source: str, data: str, holdout: int, num: int, weights: str = "aut
     extractor = InceptionFeatures()
     split = "holdout" if holdout else "all"
     reference_name = f"{Path(data).name}: last {holdout} images (held out)" if holdout else Path(data).name
-    ref, n_ref = real_features(extractor, data, image_size, holdout, split, num, cache_dir)
+    # The whole held-out set is the reference whatever --num is, so its cached features serve every run.
+    ref, n_ref = real_features(extractor, data, image_size, holdout, split, holdout or num, cache_dir)
     metrics = []
     if source:
         images, taken = generated_images(source, num, weights, bn_mode)

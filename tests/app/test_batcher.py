@@ -13,13 +13,16 @@ pytestmark = pytest.mark.anyio
 
 
 class CountingEngine:
-    name, device, fixed_batch = "counting", "cpu", False
+    name, device = "counting", "cpu"
 
     def __init__(self, delay: float = 0.0):
         self.calls: list[int] = []
         self.delay = delay
         self.release = threading.Event()
         self.release.set()
+
+    def padded_size(self, n, max_batch):
+        return n
 
     def run(self, z):
         self.release.wait(5)
@@ -103,3 +106,17 @@ async def test_client_gone_is_not_computed():
     await asyncio.sleep(0.05)
     await batcher.stop()
     assert engine.calls == [4], "the departed client's faces were computed"
+
+
+async def test_padding_rows_are_computed_but_not_returned():
+    class PowerOfTwoEngine(CountingEngine):
+        def padded_size(self, n, max_batch):
+            return 1 << (n - 1).bit_length()
+
+    engine = PowerOfTwoEngine()
+    batcher = MicroBatcher(engine, max_batch=64, max_wait_ms=0)
+    batcher.start()
+    out = await batcher.run(latents(5, 3))
+    await batcher.stop()
+    assert engine.calls == [8]
+    np.testing.assert_array_equal(out, latents(5, 3) * 2)
