@@ -6,14 +6,15 @@ from pathlib import Path
 
 import numpy as np
 
+from app.engine import to_uint8  # noqa: F401 - the service's own rounding, re-exported for the scripts
 from model_store import ModelStore
 
 
 def open_model(store: str | None, name: str | None):
-    return ModelStore(Path(store)) .open(name) if store else ModelStore().open(name)
+    return ModelStore(Path(store)).open(name) if store else ModelStore().open(name)
 
 
-def median_rate(fn, faces: int, repeats: int = 5, min_time: float = 0.0) -> float:
+def median_rate(fn, faces: int, repeats: int = 5) -> float:
     """Median faces/s over `repeats` timed calls (after one warm-up call)."""
     fn()
     rates = []
@@ -22,10 +23,6 @@ def median_rate(fn, faces: int, repeats: int = 5, min_time: float = 0.0) -> floa
         fn()
         rates.append(faces / (time.perf_counter() - started))
     return statistics.median(rates)
-
-
-def to_uint8(images: np.ndarray) -> np.ndarray:
-    return np.rint((np.clip(images, -1, 1) + 1) * 127.5).astype(np.uint8)
 
 
 def psnr(reference: np.ndarray, test: np.ndarray) -> float:
