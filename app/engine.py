@@ -50,12 +50,6 @@ def cuda_unavailable_reason() -> str | None:
     return None
 
 
-def to_uint8(images: np.ndarray) -> np.ndarray:
-    """Generator output [N, 3, H, W] in [-1, 1] -> uint8 [N, H, W, 3] (the rounding training uses too)."""
-    pixels = np.rint((np.clip(images, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
-    return np.ascontiguousarray(pixels.transpose(0, 2, 3, 1))
-
-
 class OnnxRuntimeEngine:
     name = "onnxruntime"
 

@@ -1,13 +1,13 @@
 """Faces (uint8 [N, H, W, 3]) to pictures: grids, strips, animations, in PNG/JPEG/WebP/GIF bytes."""
 
 import io
-import math
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
-PADDING = 2
+from model_store.pictures import grid  # noqa: F401 - the grid layout is shared with training's samples.png
+
 MEDIA_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}
 
 
@@ -26,19 +26,6 @@ def upscale(faces: np.ndarray, factor: int, resample: str = "nearest") -> np.nda
     h, w = faces.shape[1:3]
     return np.stack([np.asarray(Image.fromarray(f).resize((w * factor, h * factor), Image.LANCZOS))
                      for f in faces])
-
-
-def grid(faces: np.ndarray, cols: int | None = None, padding: int = PADDING) -> np.ndarray:
-    """Row-major grid, near-square unless cols is given; black padding between and around faces."""
-    n, h, w, c = faces.shape
-    cols = min(cols or math.ceil(math.sqrt(n)), n)
-    rows = math.ceil(n / cols)
-    canvas = np.zeros((rows * (h + padding) + padding, cols * (w + padding) + padding, c), np.uint8)
-    for i, face in enumerate(faces):
-        r, col = divmod(i, cols)
-        y, x = padding + r * (h + padding), padding + col * (w + padding)
-        canvas[y:y + h, x:x + w] = face
-    return canvas
 
 
 def encode(pixels: np.ndarray, fmt: str, options: EncodeOptions) -> bytes:

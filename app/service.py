@@ -7,10 +7,10 @@ import time
 import numpy as np
 
 from app.batcher import MicroBatcher
-from app.engine import to_uint8
 from app.metrics import Metrics
 from app.settings import Settings
 from model_store import OpenedModel, latents_for_seeds, lerp, slerp
+from model_store.pictures import to_uint8
 
 log = logging.getLogger("facegen.service")
 

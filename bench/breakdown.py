@@ -17,8 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import open_model  # noqa: E402
 
 from app import imaging  # noqa: E402
-from app.engine import create_engine, to_uint8  # noqa: E402
+from app.engine import create_engine  # noqa: E402
 from model_store import latents_for_seeds  # noqa: E402
+from model_store.pictures import to_uint8  # noqa: E402
 
 
 def timed(fn, repeats=20):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from app.engine import to_uint8  # noqa: F401 - the service's own rounding, re-exported for the scripts
 from model_store import ModelStore
+from model_store.pictures import to_uint8  # noqa: F401 - the service's own rounding, re-exported for the scripts
 
 
 def open_model(store: str | None, name: str | None):

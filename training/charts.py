@@ -1,28 +1,17 @@
 """Pictures of a run: the losses chart (as in the original report) and sample grids."""
 
 import csv
-import math
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image
 
-from training.data import to_uint8
+from model_store.pictures import grid, to_uint8
 
 
-def grid_image(images: torch.Tensor, cols: int | None = None, padding: int = 2) -> Image.Image:
-    """[N, 3, H, W] in [-1, 1] -> one RGB image, row-major, near-square."""
-    pixels = to_uint8(images).permute(0, 2, 3, 1).numpy()
-    n, h, w, _ = pixels.shape
-    cols = cols or math.ceil(math.sqrt(n))
-    rows = math.ceil(n / cols)
-    canvas = np.zeros((rows * (h + padding) + padding, cols * (w + padding) + padding, 3), np.uint8)
-    for i, face in enumerate(pixels):
-        r, c = divmod(i, cols)
-        y, x = padding + r * (h + padding), padding + c * (w + padding)
-        canvas[y:y + h, x:x + w] = face
-    return Image.fromarray(canvas)
+def grid_image(images: torch.Tensor, cols: int | None = None) -> Image.Image:
+    """[N, 3, H, W] in [-1, 1] -> one RGB image laid out exactly as the service lays out its grids."""
+    return Image.fromarray(grid(to_uint8(images.float().cpu().numpy()), cols))
 
 
 def save_grid(images: torch.Tensor, path: Path, cols: int | None = None) -> None:

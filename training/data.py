@@ -113,7 +113,3 @@ def to_model_range(batch: torch.Tensor) -> torch.Tensor:
     """uint8 [0, 255] -> float [-1, 1]."""
     return batch.float().div_(127.5).sub_(1.0)
 
-
-def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """Generator output in [-1, 1] -> uint8 [0, 255], rounding the same way the service does."""
-    return ((images.float().clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8)

@@ -16,7 +16,8 @@ import scipy.linalg
 import torch
 
 from model_store.latents import latents_for_seeds
-from training.data import load_faces, to_uint8
+from model_store.pictures import to_uint8
+from training.data import load_faces
 
 log = logging.getLogger(__name__)
 EVAL_SEED_START = 1_000_000  # generated faces for metrics use seeds far from the showcase seeds 0-63
@@ -85,6 +86,11 @@ def real_features(extractor: InceptionFeatures, data: str, image_size: int, hold
     return feats, len(feats)
 
 
+def pixels_nchw(images: torch.Tensor) -> torch.Tensor:
+    """Faces rounded exactly as the service rounds them, as uint8 NCHW for the Inception network."""
+    return torch.from_numpy(to_uint8(images.float().cpu().numpy())).permute(0, 3, 1, 2)
+
+
 @torch.no_grad()
 def generated_images(source: str, count: int, weights: str, bn_mode: str) -> tuple[torch.Tensor, str]:
     """uint8 faces for seeds EVAL_SEED_START.. from a checkpoint or a published model folder."""
@@ -95,14 +101,14 @@ def generated_images(source: str, count: int, weights: str, bn_mode: str) -> tup
 
         if bn_mode != "eval":
             raise ValueError("a published (ONNX) model runs in eval mode only")
-        return to_uint8(generate(source, list(seeds))), "published"
+        return pixels_nchw(generate(source, list(seeds))), "published"
     from training.checkpoint import load_generator
 
     G, cfg, taken = load_generator(path, weights, recalibrate_bn=bn_mode == "eval")
     z = torch.from_numpy(latents_for_seeds(seeds, cfg.nz))
     G.train(bn_mode == "train")  # train mode: batch statistics of each batch of 64, as during training
     images = torch.cat([G(z[i:i + 64]) for i in range(0, count, 64)])
-    return to_uint8(images), taken
+    return pixels_nchw(images), taken
 
 
 def evaluate(source: str, data: str, holdout: int, num: int, weights: str = "auto", bn_mode: str = "eval",
