@@ -1,6 +1,6 @@
 """Micro-batching: concurrent requests' latents go to the engine together, one call at a time.
 
-A bounded queue (counted in faces) protects memory and latency: when it is full, `submit` raises
+A bounded queue (counted in faces) protects memory and latency: when it is full, `run` raises
 Overloaded at once and the route answers 503 with Retry-After. Jobs whose client has gone away are
 cancelled by the route and skipped here, so they are never computed.
 """
@@ -72,20 +72,24 @@ class MicroBatcher:
         self._jobs.clear()
         self._queued_faces = 0
 
-    async def run(self, z: np.ndarray) -> np.ndarray:
-        """Generator output for latents z [N, D, 1, 1]; splits N above max_batch into several jobs."""
-        if len(z) > self.max_batch:
-            parts = [z[i:i + self.max_batch] for i in range(0, len(z), self.max_batch)]
-            if self._queued_faces + len(z) > self.max_queue:
-                raise Overloaded(f"queue full ({self._queued_faces} faces waiting)")
-            return np.concatenate(await asyncio.gather(*(self.run(p) for p in parts)))
+    async def run(self, z: np.ndarray) -> tuple[np.ndarray, int]:
+        """Generator output for latents z [N, D, 1, 1], and the most faces an engine call held for them.
+
+        N above max_batch is split into several jobs, admitted all together or not at all.
+        """
         if self._queued_faces + len(z) > self.max_queue:
             raise Overloaded(f"queue full ({self._queued_faces} faces waiting)")
+        parts = [z[i:i + self.max_batch] for i in range(0, len(z), self.max_batch)]
+        futures = [self._enqueue(part) for part in parts]
+        results = await asyncio.gather(*futures)
+        return np.concatenate([out for out, _ in results]), max(size for _, size in results)
+
+    def _enqueue(self, z: np.ndarray) -> asyncio.Future:
         job = _Job(z, asyncio.get_running_loop().create_future())
         self._jobs.append(job)
         self._queued_faces += len(z)
         self._wakeup.set()
-        return await job.future
+        return job.future
 
     def _take_batch(self) -> list[_Job]:
         batch, faces = [], 0
@@ -111,7 +115,7 @@ class MicroBatcher:
             if self.batching and self.max_wait > 0:
                 # Give concurrent requests a moment to join, unless the batch is already full.
                 deadline = self._jobs[0].queued_at + self.max_wait
-                while sum(len(j.z) for j in self._jobs) < self.max_batch:
+                while self._queued_faces < self.max_batch:
                     remaining = deadline - time.perf_counter()
                     if remaining <= 0:
                         break
@@ -142,5 +146,5 @@ class MicroBatcher:
             for job in batch:
                 k = len(job.z)
                 if not job.future.done():
-                    job.future.set_result(out[offset:offset + k])
+                    job.future.set_result((out[offset:offset + k], n))
                 offset += k

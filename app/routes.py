@@ -144,8 +144,7 @@ def build_router(settings: Settings) -> APIRouter:
             faces = [{"seed": s, "url": str(request.url_for("face", seed=s))} for s in range(seed, seed + n)]
             return JSONResponse({"model": svc.model.manifest.ref, "seed": seed, "n": n, "faces": faces},
                                 headers=hdrs)
-        faces = await compute(request, svc.faces(range(seed, seed + n)))
-        request.state.log["batch"] = svc.last_batch_faces
+        faces, request.state.log["batch"] = await compute(request, svc.faces(range(seed, seed + n)))
         pixels = imaging.grid(imaging.upscale(faces, upscale, resample), cols)
         return Response(await encode(request, pixels, fmt), media_type=imaging.MEDIA_TYPES[fmt], headers=hdrs)
 
@@ -168,7 +167,7 @@ def build_router(settings: Settings) -> APIRouter:
         hdrs = headers(request, seed, etag)
         if etag_matches(request, etag):
             return Response(status_code=304, headers=hdrs)
-        faces = await compute(request, svc.faces([seed]))
+        faces, request.state.log["batch"] = await compute(request, svc.faces([seed]))
         pixels = imaging.upscale(faces, upscale, resample)[0]
         return Response(await encode(request, pixels, fmt), media_type=imaging.MEDIA_TYPES[fmt], headers=hdrs)
 
@@ -202,7 +201,8 @@ def build_router(settings: Settings) -> APIRouter:
         hdrs = headers(request, None, etag)
         if etag_matches(request, etag):
             return Response(status_code=304, headers=hdrs)
-        frames = imaging.upscale(await compute(request, svc.walk(seed_a, seed_b, steps, method)), upscale, resample)
+        frames, request.state.log["batch"] = await compute(request, svc.walk(seed_a, seed_b, steps, method))
+        frames = imaging.upscale(frames, upscale, resample)
         if animated:
             body = await asyncio.to_thread(imaging.encode_animation, frames, fmt, fps, boomerang,
                                            request.app.state.encode_options)

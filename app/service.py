@@ -25,13 +25,11 @@ class FaceService:
         self.batcher = MicroBatcher(engine, settings.max_batch, settings.max_wait_ms, settings.max_queue,
                                     settings.batching, on_batch=self._on_batch)
         self.ready = asyncio.Event()
-        self.last_batch_faces = 0
+        metrics.queue_depth.set_function(lambda: self.batcher.queued_faces)
         self._warmup_task: asyncio.Task | None = None
 
     def _on_batch(self, stats) -> None:
-        self.last_batch_faces = stats.faces
         self.metrics.record_batch(stats)
-        self.metrics.queue_depth.set(self.batcher.queued_faces)
 
     async def start(self) -> None:
         self.batcher.start()
@@ -59,15 +57,15 @@ class FaceService:
         log.info("model %s warmed up in %.2fs on %s/%s; ready", self.model.manifest.ref,
                  time.perf_counter() - started, self.engine.name, self.engine.device)
 
-    async def _faces_for(self, z: np.ndarray) -> np.ndarray:
-        self.metrics.queue_depth.set(self.batcher.queued_faces + len(z))
-        return to_uint8(await self.batcher.run(z))
+    async def _faces_for(self, z: np.ndarray) -> tuple[np.ndarray, int]:
+        images, batch_faces = await self.batcher.run(z)
+        return to_uint8(images), batch_faces
 
-    async def faces(self, seeds) -> np.ndarray:
-        """uint8 [N, H, W, 3], one face per seed."""
+    async def faces(self, seeds) -> tuple[np.ndarray, int]:
+        """uint8 [N, H, W, 3], one face per seed, and the size of the engine call that made them."""
         return await self._faces_for(latents_for_seeds(seeds, self.latent_dim))
 
-    async def walk(self, seed_a: int, seed_b: int, steps: int, method: str) -> np.ndarray:
+    async def walk(self, seed_a: int, seed_b: int, steps: int, method: str) -> tuple[np.ndarray, int]:
         """uint8 frames from face a to face b; frame 0 and the last frame are exactly those faces."""
         a, b = latents_for_seeds([seed_a, seed_b], self.latent_dim)
         interpolate = slerp if method == "slerp" else lerp

@@ -41,8 +41,9 @@ async def test_groups_concurrent_requests_into_one_call():
     outs = await asyncio.gather(*(batcher.run(latents(4, 10 * i)) for i in range(5)))
     await batcher.stop()
     assert engine.calls == [20]
-    for i, out in enumerate(outs):
+    for i, (out, batch_faces) in enumerate(outs):
         np.testing.assert_array_equal(out, latents(4, 10 * i) * 2)
+        assert batch_faces == 20
 
 
 async def test_batching_off_is_one_call_per_request():
@@ -58,8 +59,9 @@ async def test_requests_above_max_batch_are_split():
     engine = CountingEngine()
     batcher = MicroBatcher(engine, max_batch=8, max_wait_ms=0)
     batcher.start()
-    out = await batcher.run(latents(20))
+    out, batch_faces = await batcher.run(latents(20))
     await batcher.stop()
+    assert batch_faces == 8
     np.testing.assert_array_equal(out, latents(20) * 2)
     assert max(engine.calls) <= 8 and sum(engine.calls) == 20
 
@@ -116,7 +118,7 @@ async def test_padding_rows_are_computed_but_not_returned():
     engine = PowerOfTwoEngine()
     batcher = MicroBatcher(engine, max_batch=64, max_wait_ms=0)
     batcher.start()
-    out = await batcher.run(latents(5, 3))
+    out, batch_faces = await batcher.run(latents(5, 3))
     await batcher.stop()
-    assert engine.calls == [8]
+    assert engine.calls == [8] and batch_faces == 5
     np.testing.assert_array_equal(out, latents(5, 3) * 2)
